@@ -1,0 +1,50 @@
+"""Re-execute notebooks in place, top to bottom, in a fresh kernel each.
+
+Usage: python tests/execute_notebooks.py [notebooks/01_x.ipynb ...]
+
+With no arguments every chapter in notebooks/ is run. The stored outputs are the
+ones nbval later compares against, and the ones the site shows, so this is the
+only way outputs should ever get into a committed notebook.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def execute(path: Path) -> float:
+    """Run one notebook in place and return its wall-clock time in seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        record_timing=False,  # timestamps in the metadata would churn every diff
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nb.metadata.pop("jupytext", None)  # authoring metadata, if a chapter was drafted as a script
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(args: list[str]) -> None:
+    paths = [Path(a) for a in args] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    total = 0.0
+    for path in paths:
+        seconds = execute(path)
+        total += seconds
+        print(f"{seconds:6.1f} s  {path.name}", flush=True)
+    print(f"{total:6.1f} s  total")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
