@@ -25,7 +25,7 @@ help:
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { \
 	  echo "error: '$(PYTHON)' was not found. Install Python $(PY_MIN)-$(PY_MAX), or run make PYTHON=/path/to/python3.11"; exit 1; }
-	@$(PYTHON) -c 'import sys; lo, hi = (tuple(map(int, v.split("."))) for v in ("$(PY_MIN)", "$(PY_MAX)")); v = sys.version_info[:2]; sys.exit(0 if lo <= v <= hi else 1)' || { \
+	@$(PYTHON) -c 'import sys; lo, hi = (tuple(map(int, v.split("."))) for v in ("$(PY_MIN)", "$(PY_MAX)")); v = sys.version_info[:2]; sys.exit(0 if lo <= v <= hi else 1)' 2>/dev/null || { \
 	  echo "error: this book needs Python $(PY_MIN) to $(PY_MAX), but '$(PYTHON)' is $$($(PYTHON) -c 'import platform; print(platform.python_version())')."; \
 	  echo "       Run make PYTHON=/path/to/python3.11 (3.11 is the version CI uses)."; exit 1; }
 
