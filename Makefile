@@ -10,7 +10,11 @@ PY_MAX := 3.13
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NB        ?= $(NOTEBOOKS)
-NBVAL     := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+# Notebooks run in parallel, one kernel per worker; the cells of one notebook stay in order in one kernel.
+WORKERS   ?= 2
+NBVAL     := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+             -q -n $(WORKERS) --dist loadfile \
+             -W "ignore:Overlapping options from comments and metadata"  # the tag is for nbclient, the comment for readers
 
 .DEFAULT_GOAL := help
 .PHONY: help check-python setup book test test-nbval test-variants test-browser lint execute lab clean
