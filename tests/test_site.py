@@ -168,7 +168,10 @@ def test_page(page, name):
     url = site_url(SITE) + name
     problems = check_page(page, url)
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
-    if name in CHAPTERS:  # same page load: figure sizes, then a full-page screenshot for reviewers
+    if name in CHAPTERS:  # same page load: download link, figure sizes, then a screenshot for reviewers
+        notebook = f"_sources/notebooks/{Path(name).stem}.ipynb"
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        assert any(h.endswith(notebook) for h in hrefs), f"{name} offers no download of its .ipynb"
         widths = page.eval_on_selector_all(
             ".cell_output img", "els => els.map(e => e.getBoundingClientRect().width)")
         assert len(widths) >= 2, f"{name} has {len(widths)} figure(s); every chapter needs at least 2"
