@@ -65,7 +65,7 @@ test-variants: setup
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m pytest $(NBVAL) $(NB)
 
 test-browser: setup
-	$(PY) -m pytest -p no:cacheprovider -q tests/test_site.py
+	$(PY) -m pytest -p no:cacheprovider -q -rs tests/test_site.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
