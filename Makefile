@@ -33,7 +33,7 @@ check-python:
 	  echo "error: this book needs Python $(PY_MIN) to $(PY_MAX), but '$(PYTHON)' is $$($(PYTHON) -c 'import platform; print(platform.python_version())')."; \
 	  echo "       Run make PYTHON=/path/to/python3.11 (3.11 is the version CI uses)."; exit 1; }
 
-# The environment is rebuilt whenever requirements.txt changes.
+# The environment is brought up to date whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt | check-python
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
