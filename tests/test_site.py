@@ -44,13 +44,18 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+SITE_OF = {}  # host:port -> folder served there, so that links can be checked on disk
+
+
 @functools.cache
-def serve(directory: Path) -> str:
+def site_url(directory: Path) -> str:
     """Serve a folder on 127.0.0.1 (a free port), once per folder; return its base URL."""
     handler = functools.partial(QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/"
+    host = f"127.0.0.1:{server.server_address[1]}"
+    SITE_OF[host] = directory
+    return f"http://{host}/"
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +64,6 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session")
-def base_url():
-    return serve(SITE)
 
 
 # What the page must satisfy. Each check returns a list of problems, so that the
@@ -144,15 +144,6 @@ def broken_links(page_url, hrefs):
 @functools.cache
 def anchors(path: Path) -> frozenset:
     return frozenset(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
-
-
-SITE_OF = {}  # host:port -> folder served there
-
-
-def site_url(directory: Path) -> str:
-    url = serve(directory)
-    SITE_OF[urlparse(url).netloc] = directory
-    return url
 
 
 @pytest.fixture
