@@ -17,7 +17,7 @@ NBVAL     := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-wi
              -W "ignore:Overlapping options from comments and metadata"  # the tag is for nbclient, the comment for readers
 
 .DEFAULT_GOAL := help
-.PHONY: help check-python setup book test test-nbval test-variants test-browser lint execute lab clean
+.PHONY: help check-python setup book test test-hygiene test-nbval test-variants test-browser lint execute lab clean
 
 help:
 	@echo "make book      build the site into _build/html (sets up .venv first)"
@@ -55,6 +55,9 @@ test: setup lint
 	$(MAKE) --no-print-directory test-variants
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory test-browser
+
+test-hygiene: setup
+	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py
 
 test-nbval: setup
 	$(PY) -m pytest $(NBVAL) $(NB)

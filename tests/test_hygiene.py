@@ -1,7 +1,9 @@
 """Checks on the committed notebooks themselves, before any of them is run."""
 
+import base64
 import json
 import re
+import struct
 
 import pytest
 import yaml
@@ -20,8 +22,43 @@ def code_cells(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
 
 
+# nbval reads these tags; the old in-source comments are accepted only in chapters not yet converted.
+TAG_OF = {"NBVAL_RAISES_EXCEPTION": "raises-exception", "NBVAL_IGNORE_OUTPUT": "nbval-ignore-output"}
+# Chapters written before the readability rules (issue 14); each leaves this set when it is converted.
+LEGACY = {f"{stem}.ipynb" for stem in (
+    "01_queries_keys_values", "02_lsa", "03_why_wq_wk_wv", "04_annotated_transformer",
+    "05_multihead_reshaping", "06_cross_attention_perceiver", "07_flash_attention")}
+CURRENT = [p for p in NOTEBOOKS if p.name not in LEGACY]
+MAX_CODE_COLUMNS = 76  # the text column at a 1280-px window
+MAX_FIGURE_PX = 700  # 4.6 in at 150 dpi, after matplotlib trims the margins
+BARE_FACT = re.compile(r"(^|[:=]\s*)(True|False)\s*$")
+SMALL_FONT = re.compile(r"fontsize\s*=\s*(\d+(\.\d+)?|[\"'](x{0,2}-?small)[\"'])")
+SOLUTION = re.compile(r"^Solution to exercise \d+$")
+
+
+def tags(cell):
+    return cell.get("metadata", {}).get("tags", [])
+
+
 def is_marked(cell, marker):
-    return marker in "".join(cell["source"])
+    return TAG_OF[marker] in tags(cell) or marker in "".join(cell["source"])
+
+
+def prompt(cell):
+    return cell.get("metadata", {}).get("mystnb", {}).get("code_prompt_show", "")
+
+
+def png_size(output):
+    """(width, height, dots per inch or None) of a stored PNG figure."""
+    data = base64.b64decode(output["data"]["image/png"])
+    width, height = struct.unpack(">II", data[16:24])
+    at = data.find(b"pHYs")
+    dpi = round(struct.unpack(">I", data[at + 4:at + 8])[0] * 0.0254) if at > 0 else None
+    return width, height, dpi
+
+
+def figures(cell):
+    return [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
 
 
 def toc_files():
@@ -123,3 +160,86 @@ def test_sanitize_file_hides_no_numbers():
     for sample in ["0.9926", "12.48", "accuracy 0.99", "copied 20/20", "[-2.81 -0.63]"]:
         for pattern in regexes:
             assert re.search(pattern, sample) is None, f"sanitize pattern {pattern!r} would hide {sample!r}"
+
+
+# The readability rules (CONTRIBUTING.md). Chapters in LEGACY are exempt until they are converted.
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_test_plumbing_is_in_tags_not_comments(path):
+    for index, cell in enumerate(load(path)["cells"]):
+        assert "NBVAL_" not in "".join(cell["source"]), (
+            f"{path.name}, cell {index}: an NBVAL_ comment is visible to readers; use the cell tag instead")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_code_fits_the_column(path):
+    long = [(index, line) for index, cell in enumerate(code_cells(load(path)))
+            for line in "".join(cell["source"]).splitlines() if len(line) > MAX_CODE_COLUMNS]
+    assert not long, (f"{path.name}: {len(long)} code line(s) longer than {MAX_CODE_COLUMNS} characters, "
+                      f"e.g. code cell {long[0][0] + 1}: {long[0][1]!r}" if long else "")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_figures_are_drawn_for_the_column(path):
+    for index, cell in enumerate(code_cells(load(path))):
+        for output in figures(cell):
+            width, _, dpi = png_size(output)
+            where = f"{path.name}, code cell {index + 1}"
+            assert width <= MAX_FIGURE_PX, f"{where}: a figure {width} px wide is shrunk on the page; draw it ≤ 4.6 in"
+            assert dpi is not None and dpi >= 150, f"{where}: a figure at {dpi} dpi; use figure.dpi = 150"
+        small = SMALL_FONT.search("".join(cell["source"]))
+        if small and (not small.group(1)[0].isdigit() or float(small.group(1)) < 9):
+            raise AssertionError(f"{path.name}, code cell {index + 1}: {small.group(0)} is below 9 pt")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_plotting_cells_and_solutions_are_folded_with_a_label(path):
+    for index, cell in enumerate(code_cells(load(path))):
+        where = f"{path.name}, code cell {index + 1}"
+        if "hide-cell" in tags(cell):
+            assert SOLUTION.match(prompt(cell)), f"{where}: a folded cell must be labelled 'Solution to exercise N'"
+        elif figures(cell):
+            assert "hide-input" in tags(cell), f"{where} draws a figure: make it a plotting-only cell tagged hide-input"
+        if "hide-input" in tags(cell):
+            assert prompt(cell) == "Show the plotting code", f"{where}: label the toggle 'Show the plotting code'"
+        if {"hide-input", "hide-cell"} & set(tags(cell)):
+            assert cell["metadata"].get("jupyter", {}).get("source_hidden"), (
+                f"{where} is folded on the site but not in JupyterLab: run `make execute`")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_no_bare_true_or_false(path):
+    for index, cell in enumerate(code_cells(load(path))):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            bare = [line for line in text.splitlines() if BARE_FACT.search(line)]
+            assert not bare, (f"{path.name}, code cell {index + 1} prints a bare fact {bare[0]!r}: "
+                              "print the measured value beside its threshold")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_errors_shown_on_purpose_are_short(path):
+    for index, cell in enumerate(code_cells(load(path))):
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "error":
+                assert len(output["traceback"]) <= 3, (
+                    f"{path.name}, code cell {index + 1}: a {len(output['traceback'])}-part traceback; "
+                    "use %xmode Minimal in the first cell")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_one_notation(path):
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "markdown":
+            assert "d_{model}" not in "".join(cell["source"]), (
+                f"{path.name}, cell {index}: write d_{{\\text{{model}}}}, as book/notation.md does")
+
+
+def test_hygiene_rules_can_fail():
+    """Each rule above must reject a notebook that breaks it."""
+    fig = {"output_type": "display_data", "metadata": {}, "data": {"image/png": base64.b64encode(
+        b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + struct.pack(">II", 1200, 400) + b"\x00" * 20).decode()}}
+    assert png_size(fig)[:2] == (1200, 400) and png_size(fig)[2] is None
+    assert BARE_FACT.search("causal: True") and BARE_FACT.search("False") and not BARE_FACT.search("need_weights=True)")
+    assert SMALL_FONT.search('ax.text(0, 0, "x", fontsize=7)') and SMALL_FONT.search("fontsize='small'")
+    assert not SOLUTION.match("Show code cell content")
