@@ -284,6 +284,21 @@ def test_navigation_check_catches_the_theme_bug(page, tmp_path):
     assert any("☰ opened nothing" in p for p in problems), problems
 
 
+def test_run_page_shows_what_the_test_run_verified():
+    """After `make test` (nbval in four settings, then the build), every chapter's row says 4 of 4."""
+    if not (ROOT / "_build" / "execution" / "default.json").exists() and os.environ.get("CI") != "true":
+        pytest.skip("no nbval run recorded: run `make test-nbval test-variants`, then `make book`")
+    html = (SITE / "book" / "run.html").read_text(encoding="utf-8")
+    table = html[html.index("<table"):html.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL)[1:]
+    chapters = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert len(rows) == len(chapters), f"{len(rows)} rows for {len(chapters)} chapters"
+    for chapter, row in zip(chapters, rows):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+        assert cells[3] == "4 of 4", f"{chapter.name}: settings passed {cells[3]!r}"
+        assert int(cells[1]) > 0 and cells[2].endswith(" s") and "commit" in cells[4], cells
+
+
 def test_front_page_redirects_to_the_introduction(page):
     assert REDIRECTS == ["index.html"]
     page.goto(site_url(SITE) + "index.html", wait_until="load")

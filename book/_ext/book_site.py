@@ -216,27 +216,27 @@ class ExecutionReport(Directive):
                      nodes.Text("), then build it again.")]
             return [para]
         chapters = sorted((root / "notebooks").glob("*.ipynb"))
-        header = ["Chapter", "Checked cells", "Cells' run time (default)", *SETTINGS.values(), "Tested on", "Commit"]
+        header = ["Chapter", "Cells checked", "Cells' run time", "Settings passed", "Tested"]
         rows = []
         for chapter in chapters:
             href = app.builder.get_relative_uri(env.docname, f"notebooks/{chapter.stem}")
-            row = [nodes.reference(text=title_of(chapter), refuri=href)]
-            default = runs.get("default", {}).get("notebooks", {}).get(chapter.name)
-            row.append(str(default["passed"] + default["failed"]) if default else "–")
-            row.append(f"{default['seconds']:.1f} s" if default else "–")
-            for setting in SETTINGS:
-                result = runs.get(setting, {}).get("notebooks", {}).get(chapter.name)
-                if result is None:
-                    row.append("not run")
-                elif result["sha256"] != digest(chapter):
-                    row.append("stale: the notebook changed since")
-                else:
-                    total = result["passed"] + result["failed"]
-                    row.append(("all passed" if not result["failed"] else f"{result['failed']} failed")
-                               + f" ({result['passed']}/{total})")
-            row.append(default["date"] if default else "–")
-            row.append(default["commit"] if default else "–")
-            rows.append(row)
+            results = {s: runs.get(s, {}).get("notebooks", {}).get(chapter.name) for s in SETTINGS}
+            default = results["default"]
+            fresh = {s: r for s, r in results.items() if r is not None and r["sha256"] == digest(chapter)}
+            passed = [s for s, r in fresh.items() if r["failed"] == 0]
+            failed = [SETTINGS[s] for s, r in fresh.items() if r["failed"]]
+            verdict = f"{len(passed)} of {len(SETTINGS)}"
+            if failed:
+                verdict += "; failed: " + ", ".join(failed)
+            if len(fresh) < len([r for r in results.values() if r is not None]):
+                verdict += "; stale: the notebook changed since"
+            rows.append([
+                nodes.reference(text=title_of(chapter), refuri=href),
+                str(default["passed"] + default["failed"]) if default else "–",
+                f"{default['seconds']:.1f} s" if default else "–",
+                verdict,
+                f"{default['date']}, commit {default['commit']}" if default else "–",
+            ])
         return [self._table(header, rows)]
 
     @staticmethod
