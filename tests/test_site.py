@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from conftest import ROOT
+from conftest import LEGACY, ROOT
 from playwright.sync_api import sync_playwright
 
 SITE = ROOT / "_build" / "html"
@@ -22,6 +22,11 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Pages audited with every axe rule; elsewhere the two colour rules are skipped. They cost seconds per
+# long page, and they test the theme's colours, which are the same on every page.
+FULL_AUDIT = {"book/intro.html", "book/references.html", "notebooks/02_lsa.html"}
+MIN_FIGURE_SCALE = 0.75  # a figure shown below 3/4 of its natural width has unreadable labels
 IMAGE_FILE_NAME = re.compile(r"^[\w.-]+\.(png|jpe?g|svg|gif|webp)$|^[0-9a-f]{16,}", re.IGNORECASE)
 
 if CHROMIUM is None:
@@ -83,6 +88,26 @@ async () => {
   return {imgs, math, text: clone.innerText, links};
 }
 """
+# Unfold every folded cell (plotting code, solutions) as a curious reader would, then measure the code.
+CODE_FACTS_JS = """
+() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const code = [...document.querySelectorAll('.bd-article pre')].filter(pre => !pre.closest('.cell_output'));
+  const overflowing = code.filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 90));
+  const figures = [...document.querySelectorAll('.cell_output img')]
+    .map(img => ({src: img.getAttribute('src'), scale: img.getBoundingClientRect().width / img.naturalWidth}));
+  return {overflowing, figures, nbval: document.body.innerText.includes('NBVAL_')};
+}
+"""
+AXE_JS = """
+async (full) => {
+  const rules = full ? {} : {'color-contrast': {enabled: false}, 'link-in-text-block': {enabled: false}};
+  const result = await axe.run(document, {resultTypes: ['violations'], rules});
+  return result.violations.filter(v => ['critical', 'serious'].includes(v.impact))
+    .map(v => `${v.impact} ${v.id}: ${v.nodes.length} element(s), e.g. ${v.nodes[0].html.slice(0, 120)}`);
+}
+"""
 
 
 def check_page(page, url):
@@ -119,6 +144,24 @@ def check_page(page, url):
             problems.append(f"image without meaningful alt text: {img['src']} (alt={img['alt']!r})")
     problems += broken_links(url, facts["links"])
     page.unroute("**/*")
+    return problems
+
+
+def check_reading(page, full_audit=False, legacy=False):
+    """On the page already open at 1280 px: code fits, no test plumbing shows, figures keep their size,
+    and axe-core finds nothing critical or serious. A legacy chapter (see conftest.py) gets the audit only."""
+    problems = []
+    facts = page.evaluate(CODE_FACTS_JS)
+    if legacy:
+        facts = {"overflowing": [], "figures": [], "nbval": False}
+    problems += [f"code scrolls sideways at 1280 px: {line!r}" for line in facts["overflowing"]]
+    if facts["nbval"]:
+        problems.append("NBVAL_ test plumbing is visible to readers")
+    for figure in facts["figures"]:
+        if figure["scale"] < MIN_FIGURE_SCALE:
+            problems.append(f"figure shown at {figure['scale']:.2f} of its natural width: {figure['src']}")
+    page.add_script_tag(path=str(AXE))
+    problems += [f"axe-core: {v}" for v in page.evaluate(AXE_JS, full_audit)]
     return problems
 
 
@@ -170,6 +213,90 @@ def test_page(page, name):
         assert not small, f"{name}: figures narrower than 300 px at a 1280-px viewport: {small}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{Path(name).stem}.png"), full_page=True)
+    legacy = f"{Path(name).stem}.ipynb" in LEGACY
+    problems = check_reading(page, full_audit=name in FULL_AUDIT, legacy=legacy)
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
+
+
+NAV_VISIBLE_JS = """
+(selector) => [...document.querySelectorAll(selector)].some(e => {
+  const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+  return s.visibility !== 'hidden' && s.display !== 'none' && r.width > 0 && r.height > 0
+    && r.right > 0 && r.left < window.innerWidth;
+})
+"""
+SITE_NAV, PAGE_NAV = ".bd-docs-nav", ".page-toc"
+
+
+def navigation_problems(page, url, width):
+    """Tap ☰ and the page-contents button as a reader would; return what did not happen."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 900})
+    page.goto(url, wait_until="load")
+    problems = []
+
+    def tap(button):
+        page.locator(f"{button}:visible").first.click()
+        page.wait_for_timeout(400)
+
+    if width >= 1200:
+        if not page.evaluate(NAV_VISIBLE_JS, SITE_NAV):
+            problems.append(f"the sidebar is not shown at {width} px")
+        tap(".primary-toggle")
+        if page.evaluate(NAV_VISIBLE_JS, SITE_NAV):
+            problems.append(f"☰ did not collapse the sidebar at {width} px")
+        return problems
+    for button, drawer, name in [(".primary-toggle", SITE_NAV, "☰"), (".secondary-toggle", PAGE_NAV, "the contents button")]:
+        if page.evaluate(NAV_VISIBLE_JS, drawer):
+            problems.append(f"{drawer} is already open at {width} px")
+        tap(button)
+        if not page.evaluate(NAV_VISIBLE_JS, drawer):
+            problems.append(f"{name} opened nothing at {width} px")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+    return problems
+
+
+@pytest.mark.parametrize("width", [390, 900, 1280])
+def test_navigation_works(page, width):
+    problems = navigation_problems(page, site_url(SITE) + CHAPTERS[0], width)
+    assert not problems, problems
+
+
+def site_copy(tmp_path, folder):
+    """A copy of the site that shares everything by symlink except `folder`, which can then be edited."""
+    for item in SITE.iterdir():
+        (tmp_path / item.name).symlink_to(item, target_is_directory=item.is_dir())
+    (tmp_path / folder).unlink()
+    shutil.copytree(SITE / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_navigation_check_catches_the_theme_bug(page, tmp_path):
+    """Put back the hidden duplicate ☰ of pydata-sphinx-theme issue 2451: the check must see ☰ fail."""
+    name = CHAPTERS[0]
+    copy = site_copy(tmp_path, "notebooks")
+    html = (copy / name).read_text(encoding="utf-8")
+    anchor = '<div class="bd-header__inner bd-page-width">'
+    assert anchor in html
+    duplicate = '<button class="pst-navbar-icon sidebar-toggle primary-toggle" aria-label="Site navigation"></button>'
+    (copy / name).write_text(html.replace(anchor, anchor + duplicate, 1), encoding="utf-8")
+    problems = navigation_problems(page, site_url(copy) + name, 390)
+    assert any("☰ opened nothing" in p for p in problems), problems
+
+
+def test_run_page_shows_what_the_test_run_verified():
+    """After `make test` (nbval in four settings, then the build), every chapter's row says 4 of 4."""
+    if not (ROOT / "_build" / "execution" / "default.json").exists() and os.environ.get("CI") != "true":
+        pytest.skip("no nbval run recorded: run `make test-nbval test-variants`, then `make book`")
+    html = (SITE / "book" / "run.html").read_text(encoding="utf-8")
+    table = html[html.index("<table"):html.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL)[1:]
+    chapters = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert len(rows) == len(chapters), f"{len(rows)} rows for {len(chapters)} chapters"
+    for chapter, row in zip(chapters, rows):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+        assert cells[3] == "4 of 4", f"{chapter.name}: settings passed {cells[3]!r}"
+        assert int(cells[1]) > 0 and cells[2].endswith(" s") and "commit" in cells[4], cells
 
 
 def test_front_page_redirects_to_the_introduction(page):
@@ -212,13 +339,41 @@ def test_dark_mode_keeps_figures_on_white(page):
 def test_checks_catch_injected_faults(page, tmp_path, old, new, expected):
     """The checks above can fail: inject one fault into a copy of a page (a short one with math)."""
     name = "book/notation.html"
-    for item in SITE.iterdir():  # a copy of the site that shares the heavy folders by symlink
-        (tmp_path / item.name).symlink_to(item, target_is_directory=item.is_dir())
-    (tmp_path / "book").unlink()
-    shutil.copytree(SITE / "book", tmp_path / "book")
-    broken = tmp_path / name
+    broken = site_copy(tmp_path, "book") / name
     html = broken.read_text(encoding="utf-8")
     assert old in html
     broken.write_text(html.replace(old, new, 1), encoding="utf-8")
     problems = check_page(page, site_url(tmp_path) + name)
     assert any(expected in p for p in problems), f"injected {new!r}, but the checks found: {problems}"
+
+
+def wide_png(width, height=8):
+    """A valid grey PNG of the given size, as a data: URI."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+@pytest.mark.parametrize("new, expected", [
+    ('<div class="highlight"><pre>' + "x = 1  # " + "a comment far too long for the column " * 3 + "</pre></div>",
+     "code scrolls sideways"),
+    ("<details><summary>Show</summary><pre># NBVAL_IGNORE_OUTPUT</pre></details>", "NBVAL_ test plumbing"),
+    (f'<div class="cell_output"><img src="{wide_png(1400)}" alt="A figure drawn far too wide"></div>',
+     "figure shown at"),
+    ("<button></button>", "axe-core: critical button-name"),
+], ids=["code-overflow", "nbval-comment", "shrunk-figure", "unnamed-button"])
+def test_reading_checks_catch_injected_faults(page, tmp_path, new, expected):
+    name = "book/notation.html"
+    broken = site_copy(tmp_path, "book") / name
+    html = broken.read_text(encoding="utf-8")
+    broken.write_text(html.replace("</article>", new + "</article>", 1), encoding="utf-8")
+    page.goto(site_url(tmp_path) + name, wait_until="load")
+    problems = check_reading(page)
+    assert any(expected in p for p in problems), f"injected {new[:60]!r}, but the checks found: {problems}"
