@@ -30,6 +30,8 @@ MAX_FIGURE_PX = 700  # 4.6 in at 150 dpi, after matplotlib trims the margins
 BARE_FACT = re.compile(r"(^|[:=]\s*)(True|False)\s*$")
 SMALL_FONT = re.compile(r"fontsize\s*=\s*(\d+(\.\d+)?|[\"'](x{0,2}-?small)[\"'])")
 SOLUTION = re.compile(r"^Solution to exercise \d+$")
+# A printed array or tensor row: it must fit the column, or it wraps mid-row on the page.
+ARRAY_ROW = re.compile(r"^\s*(\[|tensor\(|array\()")
 
 
 def tags(cell):
@@ -214,6 +216,16 @@ def test_no_bare_true_or_false(path):
 
 
 @pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+def test_printed_arrays_fit_the_column(path):
+    for index, cell in enumerate(code_cells(load(path))):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            wide = [line for line in text.splitlines() if ARRAY_ROW.match(line) and len(line) > MAX_CODE_COLUMNS]
+            assert not wide, (f"{path.name}, code cell {index + 1} prints an array row of {len(wide[0])} "
+                              "characters: set linewidth=76 in np/torch print options")
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
 def test_errors_shown_on_purpose_are_short(path):
     for index, cell in enumerate(code_cells(load(path))):
         for output in cell.get("outputs", []):
@@ -239,3 +251,4 @@ def test_hygiene_rules_can_fail():
     assert BARE_FACT.search("causal: True") and BARE_FACT.search("False") and not BARE_FACT.search("need_weights=True)")
     assert SMALL_FONT.search('ax.text(0, 0, "x", fontsize=7)') and SMALL_FONT.search("fontsize='small'")
     assert not SOLUTION.match("Show code cell content")
+    assert ARRAY_ROW.match(" [0.1, 0.2]") and ARRAY_ROW.match("tensor([1.])") and not ARRAY_ROW.match("loss 0.1")
