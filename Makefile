@@ -116,7 +116,7 @@ lint: setup $(LINT_VENV)/.installed $(NODE_TOOLS)
 	$(LINT_VENV)/bin/cffconvert --validate --infile CITATION.cff
 
 execute: setup
-	$(PY) tests/execute_notebooks.py $(NB)
+	$(PY) tests/execute_notebooks.py -j $(WORKERS) $(NB)
 
 lab: $(VENV)/.lab-installed
 	@mkdir -p $(LAB_DIR)
