@@ -212,7 +212,7 @@ def test_page(page, name):
         small = [round(w) for w in widths if w < 300]
         assert not small, f"{name}: figures narrower than 300 px at a 1280-px viewport: {small}"
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{Path(name).stem}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"{Path(name).stem}.png"))  # the first screen, as a reader lands
     legacy = f"{Path(name).stem}.ipynb" in LEGACY
     problems = check_reading(page, full_audit=name in FULL_AUDIT, legacy=legacy)
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
