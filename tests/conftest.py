@@ -7,7 +7,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # Chapters written before the readability rules of CONTRIBUTING.md; each leaves this set when it is
 # converted, and the rules then hold for it (tests/test_hygiene.py, tests/test_site.py).
 LEGACY = {f"{stem}.ipynb" for stem in (
-    "02_lsa",
     "04_annotated_transformer",
     "05_multihead_reshaping",
     "06_cross_attention_perceiver",
