@@ -14,6 +14,8 @@ LINT_VENV := .venv-lint
 # downloads its binary from GitHub at install time, which a machine limited to package registries cannot).
 NODE_TOOLS := node_modules/.installed
 
+# The four settings of nbval (targets below).
+SETTINGS  := nbval-default nbval-one-thread nbval-portable-kernels nbval-openblas-native
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NB        ?= $(NOTEBOOKS)
 # Notebooks run in parallel, one kernel per worker; the cells of one notebook stay in order in one kernel.
@@ -31,7 +33,8 @@ ROOT_FLAG = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PORT     ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help check-python setup book serve test test-hygiene test-nbval test-variants test-browser test-lab \
+.PHONY: help check-python setup book serve test test-hygiene test-nbval test-variants test-settings test-browser \
+        test-lab $(SETTINGS) \
         lint execute lab lab-reset kernel clean
 
 help:
@@ -88,20 +91,35 @@ serve:
 # other settings that stand in for a reader's CPU, then the built site in a real browser.
 test: setup lint
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py tests/test_nbval_can_fail.py
-	$(MAKE) --no-print-directory test-nbval
-	$(MAKE) --no-print-directory test-variants
+	$(MAKE) --no-print-directory test-settings
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory test-browser
 
 test-hygiene: setup
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py
 
+# One target per setting. test-nbval and test-variants run them one after another, each spread over
+# WORKERS kernels; test-settings (what `make test` runs) runs the four side by side, each setting one
+# notebook at a time, so that no core idles while one setting waits for its slowest chapter.
 test-nbval: setup
-	NBVAL_REPORT=default $(NBVAL) $(NB)
+	$(MAKE) --no-print-directory nbval-default
 
 test-variants: setup
+	$(MAKE) --no-print-directory nbval-one-thread nbval-portable-kernels nbval-openblas-native
+
+test-settings: setup
+	$(MAKE) --no-print-directory -j4 --output-sync=target WORKERS=0 $(SETTINGS)
+
+nbval-default:
+	NBVAL_REPORT=default $(NBVAL) $(NB)
+
+nbval-one-thread:
 	NBVAL_REPORT=one-thread OMP_NUM_THREADS=1 $(NBVAL) $(NB)
+
+nbval-portable-kernels:
 	NBVAL_REPORT=portable-kernels ATEN_CPU_CAPABILITY=default $(NBVAL) $(NB)
+
+nbval-openblas-native:
 	NBVAL_REPORT=openblas-native env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(NBVAL) $(NB)
 
 test-browser: setup $(NODE_TOOLS)
