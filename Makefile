@@ -123,7 +123,7 @@ nbval-openblas-native:
 	NBVAL_REPORT=openblas-native env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(NBVAL) $(NB)
 
 test-browser: setup $(NODE_TOOLS)
-	$(PY) -m pytest -p no:cacheprovider -q -rs tests/test_site.py
+	$(PY) -m pytest -p no:cacheprovider -q -rs -n $(WORKERS) tests/test_site.py
 
 test-lab: $(VENV)/.lab-installed
 	$(PY) -m pytest -p no:cacheprovider -q -rs tests/test_lab.py
