@@ -8,5 +8,4 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # converted, and the rules then hold for it (tests/test_hygiene.py, tests/test_site.py).
 LEGACY = {f"{stem}.ipynb" for stem in (
     "04_annotated_transformer",
-    "07_flash_attention",
 )}
