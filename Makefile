@@ -22,8 +22,7 @@ NB        ?= $(NOTEBOOKS)
 WORKERS   ?= 2
 # tests/nbval_report.py records what each run verified (for the site's "Run it yourself" page).
 NBVAL     := PYTHONPATH=tests $(PY) -m pytest -p no:cacheprovider -p nbval_report --nbval --nbval-current-env \
-             --nbval-sanitize-with tests/nbval_sanitize.cfg -q -n $(WORKERS) --dist loadfile \
-             -W "ignore:Overlapping options from comments and metadata"  # chapters not yet converted to tags
+             --nbval-sanitize-with tests/nbval_sanitize.cfg -q -n $(WORKERS) --dist loadfile
 
 # JupyterLab opens working copies in LAB_DIR, so that running and saving a chapter never changes the
 # committed notebooks. LAB_DIR=notebooks opens the originals (for authors).

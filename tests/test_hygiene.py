@@ -7,7 +7,7 @@ import struct
 
 import pytest
 import yaml
-from conftest import LEGACY, NOTEBOOKS, ROOT
+from conftest import NOTEBOOKS, ROOT
 
 MAX_BYTES = 2 * 1024 * 1024
 # A path on the author's machine, e.g. /home/ann/..., /root/..., /tmp/x, /work/..., C:\Users\...
@@ -22,9 +22,8 @@ def code_cells(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
 
 
-# nbval reads these tags; the old in-source comments are accepted only in chapters not yet converted.
+# nbval reads these tags; the old in-source comments are not accepted.
 TAG_OF = {"NBVAL_RAISES_EXCEPTION": "raises-exception", "NBVAL_IGNORE_OUTPUT": "nbval-ignore-output"}
-CURRENT = [p for p in NOTEBOOKS if p.name not in LEGACY]
 MAX_CODE_COLUMNS = 76  # the text column at a 1280-px window
 MAX_FIGURE_PX = 700  # 4.6 in at 150 dpi, after matplotlib trims the margins
 BARE_FACT = re.compile(r"(^|[:=]\s*)(True|False)\s*$")
@@ -160,16 +159,16 @@ def test_sanitize_file_hides_no_numbers():
             assert re.search(pattern, sample) is None, f"sanitize pattern {pattern!r} would hide {sample!r}"
 
 
-# The readability rules (CONTRIBUTING.md). Chapters in LEGACY are exempt until they are converted.
+# The readability rules (CONTRIBUTING.md), for every chapter.
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_test_plumbing_is_in_tags_not_comments(path):
     for index, cell in enumerate(load(path)["cells"]):
         assert "NBVAL_" not in "".join(cell["source"]), (
             f"{path.name}, cell {index}: an NBVAL_ comment is visible to readers; use the cell tag instead")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_fits_the_column(path):
     long = [(index, line) for index, cell in enumerate(code_cells(load(path)))
             for line in "".join(cell["source"]).splitlines() if len(line) > MAX_CODE_COLUMNS]
@@ -177,7 +176,7 @@ def test_code_fits_the_column(path):
                       f"e.g. code cell {long[0][0] + 1}: {long[0][1]!r}" if long else "")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_figures_are_drawn_for_the_column(path):
     for index, cell in enumerate(code_cells(load(path))):
         for output in figures(cell):
@@ -190,7 +189,7 @@ def test_figures_are_drawn_for_the_column(path):
             raise AssertionError(f"{path.name}, code cell {index + 1}: {small.group(0)} is below 9 pt")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_plotting_cells_and_solutions_are_folded_with_a_label(path):
     for index, cell in enumerate(code_cells(load(path))):
         where = f"{path.name}, code cell {index + 1}"
@@ -205,7 +204,7 @@ def test_plotting_cells_and_solutions_are_folded_with_a_label(path):
                 f"{where} is folded on the site but not in JupyterLab: run `make execute`")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_bare_true_or_false(path):
     for index, cell in enumerate(code_cells(load(path))):
         for output in cell.get("outputs", []):
@@ -215,7 +214,7 @@ def test_no_bare_true_or_false(path):
                               "print the measured value beside its threshold")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_printed_arrays_fit_the_column(path):
     for index, cell in enumerate(code_cells(load(path))):
         for output in cell.get("outputs", []):
@@ -225,7 +224,7 @@ def test_printed_arrays_fit_the_column(path):
                               "characters: set linewidth=76 in np/torch print options")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_errors_shown_on_purpose_are_short(path):
     for index, cell in enumerate(code_cells(load(path))):
         for output in cell.get("outputs", []):
@@ -235,7 +234,7 @@ def test_errors_shown_on_purpose_are_short(path):
                     "use %xmode Minimal in the first cell")
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_one_notation(path):
     for index, cell in enumerate(load(path)["cells"]):
         if cell["cell_type"] == "markdown":

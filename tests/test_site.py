@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from conftest import LEGACY, ROOT
+from conftest import ROOT
 from playwright.sync_api import sync_playwright
 
 SITE = ROOT / "_build" / "html"
@@ -147,13 +147,11 @@ def check_page(page, url):
     return problems
 
 
-def check_reading(page, full_audit=False, legacy=False):
+def check_reading(page, full_audit=False):
     """On the page already open at 1280 px: code fits, no test plumbing shows, figures keep their size,
-    and axe-core finds nothing critical or serious. A legacy chapter (see conftest.py) gets the audit only."""
+    and axe-core finds nothing critical or serious."""
     problems = []
     facts = page.evaluate(CODE_FACTS_JS)
-    if legacy:
-        facts = {"overflowing": [], "figures": [], "nbval": False}
     problems += [f"code scrolls sideways at 1280 px: {line!r}" for line in facts["overflowing"]]
     if facts["nbval"]:
         problems.append("NBVAL_ test plumbing is visible to readers")
@@ -213,8 +211,7 @@ def test_page(page, name):
         assert not small, f"{name}: figures narrower than 300 px at a 1280-px viewport: {small}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{Path(name).stem}.png"))  # the first screen, as a reader lands
-    legacy = f"{Path(name).stem}.ipynb" in LEGACY
-    problems = check_reading(page, full_audit=name in FULL_AUDIT, legacy=legacy)
+    problems = check_reading(page, full_audit=name in FULL_AUDIT)
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
 
