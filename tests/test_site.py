@@ -90,14 +90,19 @@ async () => {
 """
 # Unfold every folded cell (plotting code, solutions) as a curious reader would, then measure the code.
 CODE_FACTS_JS = """
-() => {
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   const code = [...document.querySelectorAll('.bd-article pre')].filter(pre => !pre.closest('.cell_output'));
   const overflowing = code.filter(pre => pre.scrollWidth > pre.clientWidth + 1)
     .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 90));
   const figures = [...document.querySelectorAll('.cell_output img')]
     .map(img => ({src: img.getAttribute('src'), scale: img.getBoundingClientRect().width / img.naturalWidth}));
-  return {overflowing, figures, nbval: document.body.innerText.includes('NBVAL_')};
+  const equations = [...document.querySelectorAll('.bd-article mjx-container[display="true"]')]
+    .filter(m => m.querySelector('mjx-math') && m.querySelector('mjx-math').getBoundingClientRect().width
+                 > m.getBoundingClientRect().width + 1)
+    .map(m => (m.closest('.math') || m).id || m.textContent.slice(0, 60));
+  return {overflowing, figures, equations, nbval: document.body.innerText.includes('NBVAL_')};
 }
 """
 AXE_JS = """
@@ -148,11 +153,12 @@ def check_page(page, url):
 
 
 def check_reading(page, full_audit=False):
-    """On the page already open at 1280 px: code fits, no test plumbing shows, figures keep their size,
-    and axe-core finds nothing critical or serious."""
+    """On the page already open at 1280 px: code and display equations fit, no test plumbing shows, figures
+    keep their size, and axe-core finds nothing critical or serious."""
     problems = []
     facts = page.evaluate(CODE_FACTS_JS)
     problems += [f"code scrolls sideways at 1280 px: {line!r}" for line in facts["overflowing"]]
+    problems += [f"equation wider than the column at 1280 px: {eq!r}" for eq in facts["equations"]]
     if facts["nbval"]:
         problems.append("NBVAL_ test plumbing is visible to readers")
     for figure in facts["figures"]:
@@ -365,7 +371,8 @@ def wide_png(width, height=8):
     (f'<div class="cell_output"><img src="{wide_png(1400)}" alt="A figure drawn far too wide"></div>',
      "figure shown at"),
     ("<button></button>", "axe-core: critical button-name"),
-], ids=["code-overflow", "nbval-comment", "shrunk-figure", "unnamed-button"])
+    ('<div class="math notranslate nohighlight">\\[' + "x_1 + " * 70 + "x_1\\]</div>", "equation wider"),
+], ids=["code-overflow", "nbval-comment", "shrunk-figure", "unnamed-button", "wide-equation"])
 def test_reading_checks_catch_injected_faults(page, tmp_path, new, expected):
     name = "book/notation.html"
     broken = site_copy(tmp_path, "book") / name
