@@ -86,8 +86,8 @@ serve:
 	@echo "Serving the site on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
 
-# Lint and hygiene first (fast), then the notebooks cell by cell, then the same notebooks in three
-# other settings that stand in for a reader's CPU, then the built site in a real browser.
+# Lint and hygiene first (fast), then the notebooks cell by cell in four settings that stand in for a
+# reader's CPU (side by side), then the built site in a real browser.
 test: setup lint
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py tests/test_nbval_can_fail.py
 	$(MAKE) --no-print-directory test-settings

@@ -3,8 +3,8 @@
 Usage: python tests/execute_notebooks.py [-j N] [notebooks/01_x.ipynb ...]
 
 With no notebook arguments every chapter in notebooks/ is run. With -j N, N notebooks run at a time,
-each in its own kernel (the chapters are single-threaded, so on a 2-core machine -j 2 halves the wall
-time; each notebook is still one clean top-to-bottom run). The stored outputs are the
+each in its own kernel (the chapters are single-threaded, so on a 2-core machine -j 2 nearly halves the
+wall time; each notebook is still one clean top-to-bottom run). The stored outputs are the
 ones nbval later compares against, and the ones the site shows, so this is the
 only way outputs should ever get into a committed notebook.
 """
