@@ -14,8 +14,6 @@ LINT_VENV := .venv-lint
 # downloads its binary from GitHub at install time, which a machine limited to package registries cannot).
 NODE_TOOLS := node_modules/.installed
 
-# The four settings of nbval (targets below).
-SETTINGS  := nbval-default nbval-one-thread nbval-portable-kernels nbval-openblas-native
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NB        ?= $(NOTEBOOKS)
 # Notebooks run in parallel, one kernel per worker; the cells of one notebook stay in order in one kernel.
@@ -32,8 +30,7 @@ ROOT_FLAG = $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PORT     ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help check-python setup book serve test test-hygiene test-nbval test-variants test-browser \
-        test-lab $(SETTINGS) \
+.PHONY: help check-python setup book serve test test-hygiene test-nbval test-variants test-browser test-lab \
         lint execute lab lab-reset kernel clean
 
 help:
@@ -98,29 +95,19 @@ test: setup lint
 test-hygiene: setup
 	$(PY) -m pytest -p no:cacheprovider -q tests/test_hygiene.py
 
-# One target per setting, run one after another, each spread over WORKERS kernels. (Running the four side
-# by side, four kernels on two cores, was tried: it saved little and made chapter 8's timing checks flaky.)
-test-nbval: setup
-	$(MAKE) --no-print-directory nbval-default
-
-test-variants: setup
-	$(MAKE) --no-print-directory nbval-one-thread nbval-portable-kernels nbval-openblas-native
-
 # NumPy's OpenBLAS picks its kernels for the CPU it finds. The first three settings pin those of an x86 CPU
 # without FMA (Sandybridge), so that the fourth, where OpenBLAS chooses, really differs from them on any newer
 # x86 machine (on this project's machines it chooses Haswell's FMA kernels, which round differently).
+# The settings run one after another: side by side (four kernels on two cores) saved little and made
+# chapter 8's timing checks flaky.
 PINNED_BLAS := $(if $(filter x86_64,$(shell uname -m)),OPENBLAS_CORETYPE=Sandybridge)
 
-nbval-default:
+test-nbval: setup
 	NBVAL_REPORT=default $(PINNED_BLAS) $(NBVAL) $(NB)
 
-nbval-one-thread:
+test-variants: setup
 	NBVAL_REPORT=one-thread OMP_NUM_THREADS=1 $(PINNED_BLAS) $(NBVAL) $(NB)
-
-nbval-portable-kernels:
 	NBVAL_REPORT=portable-kernels ATEN_CPU_CAPABILITY=default $(PINNED_BLAS) $(NBVAL) $(NB)
-
-nbval-openblas-native:
 	NBVAL_REPORT=openblas-native env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(NBVAL) $(NB)
 
 test-browser: setup $(NODE_TOOLS)
